@@ -1,0 +1,1 @@
+"""Cluster-wide IP address management on a transactional KV store."""

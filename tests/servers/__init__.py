@@ -1,0 +1,1 @@
+"""Real servers started on free loopback ports for the test session."""
