@@ -16,7 +16,8 @@
     ├── CapabilityError            100 (a store lacks an optional power)
     ├── PoolExhausted              110
     ├── AddressTaken               111
-    └── AddressNotInRange          112
+    ├── AddressNotInRange          112
+    └── CheckFailed                113
 
 Only the plugin entry point turns these into CNI error JSON.
 """
@@ -99,3 +100,9 @@ class AddressTaken(IpamError):
 
 class AddressNotInRange(IpamError):
     code = 112
+
+
+class CheckFailed(IpamError):
+    """The store does not hold what the previous result says."""
+
+    code = 113

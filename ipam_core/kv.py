@@ -194,9 +194,7 @@ class KVStore(abc.ABC):
             start = batch[-1].key
 
 
-def check_operations(
-    store: KVStore, operations: Sequence[Operation]
-) -> None:
+def check_operations(store: KVStore, operations: Sequence[Operation]) -> None:
     """Raise ``CapabilityError`` for a ``Put.ttl`` the store lacks.
 
     Backends call this before sending anything.

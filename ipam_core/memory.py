@@ -30,9 +30,7 @@ from .kv import (
 
 
 class MemoryStore(KVStore):
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.TTL}
-    )
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.TTL})
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()

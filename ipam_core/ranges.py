@@ -38,13 +38,15 @@ class IPRange:
     def __contains__(self, ip: object) -> bool:
         if not isinstance(ip, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
             return False
-        return ip.version == self.version and self.start <= ip <= self.end
+        return ip.version == self.version and int(self.start) <= int(
+            ip
+        ) <= int(self.end)
 
     def overlaps(self, other: IPRange) -> bool:
         return (
             self.version == other.version
-            and self.start <= other.end
-            and other.start <= self.end
+            and int(self.start) <= int(other.end)
+            and int(other.start) <= int(self.end)
         )
 
     def interface(self, ip: IPAddress) -> IPInterface:
@@ -165,7 +167,7 @@ def parse_range(raw: object, where: str) -> IPRange:
     gateway = _address_in(raw.get("gateway"), subnet, f"{where}.gateway")
     start = start or first
     end = end or last
-    if start > end:
+    if int(start) > int(end):
         raise InvalidConfig(
             f"{where}: rangeStart {start} is after rangeEnd {end}"
         )
@@ -208,9 +210,7 @@ def parse_excluded(raw: object, where: str) -> tuple[IPNetwork, ...]:
         return ()
     if not isinstance(raw, list):
         raise InvalidConfig(f"{where}: expected a list of CIDRs")
-    return tuple(
-        _network(item, f"{where}[{i}]") for i, item in enumerate(raw)
-    )
+    return tuple(_network(item, f"{where}[{i}]") for i, item in enumerate(raw))
 
 
 def parse_address(text: object, where: str) -> IPAddress:
@@ -220,7 +220,9 @@ def parse_address(text: object, where: str) -> IPAddress:
     try:
         return ipaddress.ip_interface(text.strip()).ip
     except ValueError:
-        raise InvalidConfig(f"{where}: {text!r} is not an IP address") from None
+        raise InvalidConfig(
+            f"{where}: {text!r} is not an IP address"
+        ) from None
 
 
 def _reject_overlaps(ranges: Sequence[IPRange], where: str) -> None:

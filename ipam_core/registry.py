@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from importlib.metadata import EntryPoint
 
 from stevedore import DriverManager, ExtensionManager
 from stevedore.exception import NoMatches
@@ -22,7 +23,9 @@ NAMESPACE = "macvlan_ipam.backends"
 
 
 def installed_backends() -> list[str]:
-    manager = ExtensionManager(NAMESPACE, invoke_on_load=False)
+    manager: ExtensionManager[type[KVStore]] = ExtensionManager(
+        NAMESPACE, invoke_on_load=False
+    )
     return sorted(manager.entry_points_names())
 
 
@@ -34,12 +37,16 @@ def load_backend(name: str) -> type[KVStore]:
     """
     failures: list[str] = []
 
-    def on_failure(_manager: object, entry: object, exc: Exception) -> None:
+    def on_failure(
+        _manager: ExtensionManager[type[KVStore]],
+        _entry: EntryPoint,
+        exc: BaseException,
+    ) -> None:
         failures.append(f"{exc.__class__.__name__}: {exc}")
         LOG.debug("loading backend %s failed", name, exc_info=exc)
 
     try:
-        manager = DriverManager(
+        manager: DriverManager[type[KVStore]] = DriverManager(
             NAMESPACE,
             name,
             invoke_on_load=False,

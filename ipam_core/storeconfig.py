@@ -18,10 +18,19 @@ DEFAULT_TIMEOUT = 5.0
 DEFAULT_DIAL_TIMEOUT = 2.0
 
 _COMMON = {
-    "type", "endpoints", "prefix", "timeout", "dialTimeout", "tls",
-    "username", "usernameFile", "password", "passwordFile",
-    "token", "tokenFile",
-}  # fmt: skip
+    "type",
+    "endpoints",
+    "prefix",
+    "timeout",
+    "dialTimeout",
+    "tls",
+    "username",
+    "usernameFile",
+    "password",
+    "passwordFile",
+    "token",
+    "tokenFile",
+}
 
 
 @dataclass(frozen=True)
@@ -125,8 +134,13 @@ def _tls(raw: object) -> TLSOptions | None:
         return None
     if not isinstance(raw, dict):
         raise InvalidConfig("store.tls: expected an object")
-    unknown = set(raw) - {"ca", "cert", "key", "serverName",
-                          "insecureSkipVerify"}  # fmt: skip
+    unknown = set(raw) - {
+        "ca",
+        "cert",
+        "key",
+        "serverName",
+        "insecureSkipVerify",
+    }
     if unknown:
         raise InvalidConfig(f"store.tls: unknown field(s) {sorted(unknown)}")
     paths = {}

@@ -1,3 +1,5 @@
 """Placeholder replaced below once the allocator exists."""
+
+
 class AllocatorContract:
     pass

@@ -44,9 +44,7 @@ class StoreContract:
         self, store: KVStore, prefix: str
     ) -> None:
         store.commit([], [Put(prefix + "x", b"1"), Put(prefix + "y", b"2")])
-        got = store.read(
-            [Get(prefix + "y"), Scan(prefix), Get(prefix + "z")]
-        )
+        got = store.read([Get(prefix + "y"), Scan(prefix), Get(prefix + "z")])
         assert [e.value for e in got[0]] == [b"2"]
         assert [e.key for e in got[1]] == [prefix + "x", prefix + "y"]
         assert got[2] == []
@@ -76,8 +74,11 @@ class StoreContract:
     ) -> None:
         store.commit(
             [],
-            [Put(prefix + "ab", b"1"), Put(prefix + "ac", b"2"),
-             Put(prefix + "b", b"3")],  # fmt: skip
+            [
+                Put(prefix + "ab", b"1"),
+                Put(prefix + "ac", b"2"),
+                Put(prefix + "b", b"3"),
+            ],
         )
         assert [e.key for e in store.scan(prefix + "a")] == [
             prefix + "ab",
@@ -144,8 +145,11 @@ class StoreContract:
         store.commit([], [Put(prefix + "gone", b"x")])
         ok = store.commit(
             [Absent(prefix + "a"), Absent(prefix + "b")],
-            [Put(prefix + "a", b"1"), Put(prefix + "b", b"2"),
-             Delete(prefix + "gone")],  # fmt: skip
+            [
+                Put(prefix + "a", b"1"),
+                Put(prefix + "b", b"2"),
+                Delete(prefix + "gone"),
+            ],
         )
         assert ok
         assert [e.key for e in store.scan(prefix)] == [
@@ -186,8 +190,7 @@ class StoreContract:
                         wins.append((r, worker))
 
         threads = [
-            threading.Thread(target=contend, args=(w,))
-            for w in range(workers)
+            threading.Thread(target=contend, args=(w,)) for w in range(workers)
         ]
         for t in threads:
             t.start()
@@ -209,8 +212,9 @@ class StoreContract:
                 entry = store.get(key)
                 assert entry is not None
                 new = str(int(entry.value) + 1).encode()
-                if store.commit([Unchanged(key, entry.version)],
-                                [Put(key, new)]):  # fmt: skip
+                if store.commit(
+                    [Unchanged(key, entry.version)], [Put(key, new)]
+                ):
                     done += 1
 
         threads = [threading.Thread(target=bump) for _ in range(workers)]

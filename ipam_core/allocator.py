@@ -1,0 +1,314 @@
+"""Reserving and releasing addresses: the allocation service.
+
+No lock is ever taken.  An ADD reads (one round trip) and then commits
+every range set's address together with the attachment record in one
+conditional commit: the address keys must be absent and so must the
+attachment record.  Losing a race only means trying again.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from .config import IpamConfig
+from .cursor import Cursors, MemoryCursors
+from .errors import (
+    AddressNotInRange,
+    AddressTaken,
+    CheckFailed,
+    ContentionError,
+    InvalidConfig,
+    PoolExhausted,
+)
+from .keys import KeyLayout
+from .kv import (
+    Absent,
+    Condition,
+    Delete,
+    Entry,
+    Get,
+    KVStore,
+    Operation,
+    Put,
+    Read,
+    Unchanged,
+)
+from .ranges import BLOCK, IPAddress, RangeSet
+from .records import (
+    Attachment,
+    Reservation,
+    decode_holding,
+    decode_owner,
+    encode_holding,
+    encode_owner,
+)
+from .search import Search, Window
+
+LOG = logging.getLogger(__name__)
+
+#: How often an operation may lose its conditional commit.
+ATTEMPTS = 16
+#: Blocks of 256 addresses read per search round trip.
+WINDOW_BLOCKS = 2
+#: After a lost commit the pick is random among this many first free
+#: addresses, so that concurrent allocators stop chasing the same one.
+#: The first attempt takes the first free address, as host-local does.
+SPREAD = 8
+
+
+@dataclass
+class _Plan:
+    """What one attempt read, and what it would commit."""
+
+    existing: list[Reservation] | None = None
+    picks: list[Reservation] = field(default_factory=list)
+    conditions: list[Condition] = field(default_factory=list)
+    operations: list[Operation] = field(default_factory=list)
+
+
+class Allocator:
+    """Allocation for one network, on one store."""
+
+    def __init__(
+        self,
+        store: KVStore,
+        config: IpamConfig,
+        cursors: Cursors | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.keys = KeyLayout(config.prefix, config.network)
+        self.cursors = cursors or MemoryCursors()
+        self.rng = rng or random.Random()
+
+    # ADD
+
+    def allocate(
+        self,
+        attachment: Attachment,
+        requested: Sequence[IPAddress] = (),
+    ) -> list[Reservation]:
+        """Reserve one address per range set, or return what is held.
+
+        Raises ``AddressNotInRange`` / ``InvalidConfig`` for a bad
+        request, ``AddressTaken``, ``PoolExhausted``,
+        ``ContentionError`` after ``ATTEMPTS`` lost commits, and
+        ``StoreError`` from the store.
+        """
+        wanted = self._match_requests(requested)
+        for attempt in range(1, ATTEMPTS + 1):
+            spread = 1 if attempt == 1 else SPREAD
+            plan = self._plan(attachment, wanted, spread)
+            if plan.existing is not None:
+                LOG.debug("%s already holds addresses", attachment)
+                return plan.existing
+            if self.store.commit(plan.conditions, plan.operations):
+                self._advance(plan.picks)
+                return plan.picks
+            LOG.debug("lost commit for %s (attempt %d)", attachment, attempt)
+        raise ContentionError(
+            f"lost {ATTEMPTS} conditional commits in a row; try again"
+        )
+
+    def _match_requests(
+        self, requested: Sequence[IPAddress]
+    ) -> dict[int, IPAddress]:
+        wanted: dict[int, IPAddress] = {}
+        for ip in requested:
+            index = self._set_index(ip)
+            if index in wanted:
+                raise InvalidConfig(
+                    f"requested {wanted[index]} and {ip} from the same "
+                    "range set; ask for one address per range set"
+                )
+            wanted[index] = ip
+        return wanted
+
+    def _set_index(self, ip: IPAddress) -> int:
+        for index, rangeset in enumerate(self.config.range_sets):
+            if rangeset.range_for(ip) is not None:
+                if not rangeset.usable(ip):
+                    raise AddressNotInRange(
+                        f"requested {ip} is reserved (network, broadcast, "
+                        "gateway or excluded) and cannot be assigned"
+                    )
+                return index
+        raise AddressNotInRange(
+            f"requested {ip} is outside every configured range"
+        )
+
+    def _plan(
+        self,
+        attachment: Attachment,
+        wanted: Mapping[int, IPAddress],
+        spread: int,
+    ) -> _Plan:
+        record_key = self.keys.attachment(
+            attachment.container_id, attachment.ifname
+        )
+        sets = self.config.range_sets
+        searches = {
+            i: Search(s, self.keys, self._start(s), WINDOW_BLOCKS)
+            for i, s in enumerate(sets)
+            if i not in wanted
+        }
+        windows = {i: s.next_window() for i, s in searches.items()}
+        reads: list[Read] = [Get(record_key)]
+        reads += [Get(self.keys.ip(ip)) for ip in wanted.values()]
+        for window in windows.values():
+            reads += window.reads if window else []
+        found = iter(self.store.read(reads))
+
+        record = next(found)
+        if record:
+            return _Plan(existing=self._reservations(record[0]))
+        picks: dict[int, IPAddress] = {}
+        for index, ip in wanted.items():
+            _refuse_taken(ip, next(found))
+            picks[index] = ip
+        for index, search in searches.items():
+            window = windows[index]
+            batch = [next(found) for _ in window.reads] if window else []
+            picks[index] = self._pick(search, window, batch, spread)
+
+        plan = _Plan()
+        plan.picks = [
+            self._reservation(sets[i], picks[i]) for i in sorted(picks)
+        ]
+        owner = encode_owner(attachment)
+        plan.conditions.append(Absent(record_key))
+        for pick in plan.picks:
+            key = self.keys.ip(pick.address)
+            plan.conditions.append(Absent(key))
+            plan.operations.append(Put(key, owner))
+        holding = encode_holding(
+            [p.interface for p in plan.picks], self.config.node
+        )
+        plan.operations.append(Put(record_key, holding))
+        return plan
+
+    def _pick(
+        self,
+        search: Search,
+        window: Window | None,
+        found: list[list[Entry]],
+        spread: int,
+    ) -> IPAddress:
+        """A free address: from the window already read, else further."""
+        while window is not None:
+            free = window.free(search.rangeset, self.keys, found)
+            if free:
+                return self.rng.choice(free[:spread])
+            window = search.next_window()
+            if window is not None:
+                found = self.store.read(window.reads)
+        raise PoolExhausted(
+            f"no free address left in range set {search.rangeset.name} "
+            f"of network {self.config.network}"
+        )
+
+    def _start(self, rangeset: RangeSet) -> IPAddress | None:
+        """Where this node's walk begins: its cursor, or its own block."""
+        last = self.cursors.get(rangeset.name)
+        if last is not None and rangeset.range_for(last) is not None:
+            return last
+        blocks = rangeset.size // BLOCK
+        if blocks < 2:
+            return None
+        seed = f"{self.config.network}/{self.config.node}".encode()
+        block = zlib.crc32(seed) % blocks
+        return rangeset.address_at(block * BLOCK - 1)
+
+    def _advance(self, picks: Sequence[Reservation]) -> None:
+        for rangeset, pick in zip(self.config.range_sets, picks, strict=True):
+            self.cursors.set(rangeset.name, pick.address)
+
+    def _reservation(self, rangeset: RangeSet, ip: IPAddress) -> Reservation:
+        r = rangeset.range_for(ip)
+        assert r is not None
+        return Reservation(r.interface(ip), r.gateway)
+
+    def _reservations(self, record: Entry) -> list[Reservation]:
+        held = []
+        for interface in decode_holding(record.value, record.key):
+            gateway = None
+            for rangeset in self.config.range_sets:
+                r = rangeset.range_for(interface.ip)
+                if r is not None:
+                    gateway = r.gateway
+            held.append(Reservation(interface, gateway))
+        return held
+
+    # DEL
+
+    def release(self, attachment: Attachment) -> list[IPAddress]:
+        """Release everything ``attachment`` holds; fine if nothing.
+
+        Two round trips: read the attachment record, then delete it and
+        its address keys on condition that it is unchanged.
+        """
+        key = self.keys.attachment(attachment.container_id, attachment.ifname)
+        for _ in range(ATTEMPTS):
+            record = self.store.get(key)
+            if record is None:
+                return []
+            if self._release_record(record):
+                return [i.ip for i in decode_holding(record.value, key)]
+        raise ContentionError(f"could not release {attachment}; try again")
+
+    def _release_record(
+        self, record: Entry, extra: Sequence[Condition] = ()
+    ) -> bool:
+        held = decode_holding(record.value, record.key)
+        operations: list[Operation] = [
+            Delete(self.keys.ip(i.ip)) for i in held
+        ]
+        operations.append(Delete(record.key))
+        conditions = [Unchanged(record.key, record.version), *extra]
+        return self.store.commit(conditions, operations)
+
+    # CHECK
+
+    def check(
+        self, attachment: Attachment, expected: Sequence[IPAddress]
+    ) -> None:
+        """Raise ``CheckFailed`` unless the store holds exactly ``expected``
+        for ``attachment``.  One round trip."""
+        key = self.keys.attachment(attachment.container_id, attachment.ifname)
+        reads: list[Read] = [Get(key)]
+        reads += [Get(self.keys.ip(ip)) for ip in expected]
+        record, *owners = self.store.read(reads)
+        if not record:
+            raise CheckFailed(f"the store holds no addresses for {attachment}")
+        held = {i.ip for i in decode_holding(record[0].value, key)}
+        if held != set(expected):
+            raise CheckFailed(
+                f"{attachment} holds {_listing(held)} in the store, but the "
+                f"previous result says {_listing(expected)}"
+            )
+        for ip, hit in zip(expected, owners, strict=True):
+            owner = decode_owner(hit[0].value, hit[0].key) if hit else None
+            if owner != attachment:
+                raise CheckFailed(
+                    f"address {ip} of {attachment} is "
+                    + (f"reserved by {owner}" if owner else "not reserved")
+                )
+
+
+def _listing(ips: object) -> str:
+    assert isinstance(ips, (set, list, tuple))
+    return ", ".join(sorted(map(str, ips))) or "nothing"
+
+
+def _refuse_taken(ip: IPAddress, hit: list[Entry]) -> None:
+    if hit:
+        owner = decode_owner(hit[0].value, hit[0].key)
+        raise AddressTaken(
+            f"requested address {ip} is already reserved by container "
+            f"{owner.container_id} (interface {owner.ifname})"
+        )

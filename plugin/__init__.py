@@ -1,0 +1,1 @@
+"""The CNI executable: protocol in, allocation service calls, result out."""
