@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import zlib
+from ipaddress import ip_address
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -201,9 +202,9 @@ class Allocator:
     ) -> IPAddress:
         """A free address: from the window already read, else further."""
         while window is not None:
-            free = window.free(search.rangeset, self.keys, found)
+            free = window.free(search.rangeset, self.keys, found, spread)
             if free:
-                return self.rng.choice(free[:spread])
+                return self.rng.choice(free)
             window = search.next_window()
             if window is not None:
                 found = self.store.read(window.reads)
@@ -221,8 +222,9 @@ class Allocator:
         if blocks < 2:
             return None
         seed = f"{self.config.network}/{self.config.node}".encode()
-        block = zlib.crc32(seed) % blocks
-        return rangeset.address_at(block * BLOCK - 1)
+        target = int(rangeset.address_at(zlib.crc32(seed) % blocks * BLOCK))
+        before = ip_address(target - target % BLOCK - 1)
+        return before if rangeset.range_for(before) else None
 
     def _advance(self, picks: Sequence[Reservation]) -> None:
         for rangeset, pick in zip(self.config.range_sets, picks, strict=True):

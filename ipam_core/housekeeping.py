@@ -76,7 +76,7 @@ def check_ready(allocator: Allocator) -> None:
         search = Search(rangeset, allocator.keys, None, WINDOW_BLOCKS * 4)
         while (window := search.next_window()) is not None:
             found = allocator.store.read(window.reads)
-            if window.free(rangeset, allocator.keys, found):
+            if window.free(rangeset, allocator.keys, found, want=1):
                 break
         else:
             raise PoolExhausted(

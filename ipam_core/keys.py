@@ -34,9 +34,8 @@ class KeyLayout:
     def address(self, key: str) -> IPAddress:
         text = key[len(self.ips) :]
         if "." in text:
-            return ipaddress.IPv4Address(
-                ".".join(str(int(part)) for part in text.split("."))
-            )
+            a, b, c, d = map(int, text.split("."))
+            return ipaddress.IPv4Address(a << 24 | b << 16 | c << 8 | d)
         return ipaddress.IPv6Address(text)
 
     def attachment(self, container_id: str, ifname: str) -> str:

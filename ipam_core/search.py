@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from ipaddress import ip_address
 
 from .keys import KeyLayout
 from .kv import Entry, Read, Scan
@@ -24,15 +25,25 @@ class Window:
     reads: list[Read]
 
     def free(
-        self, rangeset: RangeSet, keys: KeyLayout, found: list[list[Entry]]
+        self,
+        rangeset: RangeSet,
+        keys: KeyLayout,
+        found: list[list[Entry]],
+        want: int = BLOCK,
     ) -> list[IPAddress]:
-        taken = {keys.address(e.key) for batch in found for e in batch}
-        return [
-            ip
-            for segment in self.segments
-            for ip in segment.addresses()
-            if ip not in taken and rangeset.usable(ip)
-        ]
+        """Up to ``want`` free addresses, in walk order."""
+        taken = {int(keys.address(e.key)) for batch in found for e in batch}
+        free: list[IPAddress] = []
+        for segment in self.segments:
+            for value in range(segment.first, segment.last + 1):
+                if value in taken:
+                    continue
+                ip = ip_address(value)
+                if rangeset.usable(ip):
+                    free.append(ip)
+                    if len(free) == want:
+                        return free
+        return free
 
 
 class Search:
