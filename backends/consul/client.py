@@ -24,9 +24,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import requests
-from macvlan_ipam.core.errors import StoreUnreachable
-
 from consul.std import Consul
+
+from macvlan_ipam.core.errors import StoreUnreachable
 
 from . import errors
 from .config import ConsulOptions, Endpoint

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import requests
 import urllib3.exceptions
+
 from macvlan_ipam.core.errors import (
     StoreAuthError,
     StoreError,
