@@ -70,6 +70,9 @@ def run(
 
 
 def main() -> None:
+    # gRPC's C core would print its own lines on stderr; errors reach the
+    # log through the backend's conversion instead.
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     logs.configure()
     signal.signal(signal.SIGALRM, _deadline_passed)
     signal.alarm(COMMAND_DEADLINE)

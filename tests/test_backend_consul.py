@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+
 from macvlan_ipam.backends.consul import ConsulStore
 from macvlan_ipam.backends.consul.txn import MAX_TXN_OPS
 from macvlan_ipam.core.errors import (
@@ -19,7 +20,6 @@ from macvlan_ipam.core.errors import (
 )
 from macvlan_ipam.core.kv import Absent, Get, Put, Scan
 from macvlan_ipam.core.testing import AllocatorContract, StoreContract
-
 from tests.servers.consul import ConsulServer
 from tests.servers.process import free_port
 

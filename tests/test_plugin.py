@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
+
+from macvlan_ipam.core.config import DEFAULT_DATA_DIR
 
 from .plugin_runner import netconf, run_plugin
 from .servers.etcd import EtcdServer
@@ -83,7 +86,13 @@ def run_host_local(conf: dict[str, object]) -> dict[str, object]:
     return doc
 
 
+def forget_cursor(network: str) -> None:
+    """Drop the node-local hint these default-dataDir configs leave behind."""
+    shutil.rmtree(DEFAULT_DATA_DIR / network, ignore_errors=True)
+
+
 def test_go_project_readme_config_verbatim(etcd_server: EtcdServer) -> None:
+    forget_cursor("examplenet")
     conf = {
         "cniVersion": "0.3.1",
         "name": "examplenet",
@@ -108,6 +117,7 @@ def test_go_project_readme_config_verbatim(etcd_server: EtcdServer) -> None:
 
 
 def test_go_project_libcni_config(etcd_server: EtcdServer) -> None:
+    forget_cursor("mynet")
     conf = {
         "cniVersion": "0.3.1",
         "name": "mynet",
@@ -354,13 +364,10 @@ def test_frozen_store_is_try_again_later_within_deadline(
     conf = netconf(
         etcd_server.store_config(timeout=2, dialTimeout=1), tmp_path
     )
-    etcd_server.process.pause()
-    try:
+    with etcd_server.frozen():
         started = time.monotonic()
         out = run_plugin("ADD", conf)
         elapsed = time.monotonic() - started
-    finally:
-        etcd_server.process.resume()
     assert out.error_code == 11
     assert elapsed < 2 + 1 + 3, f"took {elapsed:.1f}s"
     assert run_plugin("ADD", conf).code == 0

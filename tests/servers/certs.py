@@ -20,14 +20,38 @@ def make_pki(directory: Path, client_cn: str = "macvlan-ipam") -> TestPKI:
     """A CA, a server cert for 127.0.0.1/localhost, and a client cert."""
     directory.mkdir(parents=True, exist_ok=True)
     ca_key, ca = directory / "ca.key", directory / "ca.crt"
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-             "-subj", "/CN=macvlan-ipam test CA", "-keyout", ca_key,
-             "-out", ca)  # fmt: skip
-    server = _issue(directory, "server", "localhost", ca, ca_key,
-                    "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-                    "extendedKeyUsage=serverAuth,clientAuth")  # fmt: skip
-    client = _issue(directory, "client", client_cn, ca, ca_key,
-                    "extendedKeyUsage=clientAuth")  # fmt: skip
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=macvlan-ipam test CA",
+        "-keyout",
+        ca_key,
+        "-out",
+        ca,
+    )
+    server = _issue(
+        directory,
+        "server",
+        "localhost",
+        ca,
+        ca_key,
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+        "extendedKeyUsage=serverAuth,clientAuth",
+    )
+    client = _issue(
+        directory,
+        "client",
+        client_cn,
+        ca,
+        ca_key,
+        "extendedKeyUsage=clientAuth",
+    )
     return TestPKI(ca, server[0], server[1], client[0], client[1])
 
 
@@ -37,11 +61,35 @@ def _issue(
     key, csr, crt = (directory / f"{name}.{s}" for s in ("key", "csr", "crt"))
     extfile = directory / f"{name}.ext"
     extfile.write_text(ext + "\n")
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={cn}",
-             "-keyout", key, "-out", csr)  # fmt: skip
-    _openssl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
-             "-CAcreateserial", "-days", "2", "-extfile", extfile,
-             "-out", crt)  # fmt: skip
+    _openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        f"/CN={cn}",
+        "-keyout",
+        key,
+        "-out",
+        csr,
+    )
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        csr,
+        "-CA",
+        ca,
+        "-CAkey",
+        ca_key,
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        extfile,
+        "-out",
+        crt,
+    )
     key.chmod(0o600)
     return crt, key
 

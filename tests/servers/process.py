@@ -31,8 +31,9 @@ def require_binary(name: str, package: str) -> str:
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(
-        (host, port), timeout=0.2
+    with (
+        contextlib.suppress(OSError),
+        socket.create_connection((host, port), timeout=0.2),
     ):
         return True
     return False
@@ -80,8 +81,9 @@ class ServerProcess:
                 return
             time.sleep(0.05)
         self.stop()
-        raise RuntimeError(f"{self.name} not ready in {timeout}s: "
-                           + self.log_tail())  # fmt: skip
+        raise RuntimeError(
+            f"{self.name} not ready in {timeout}s: " + self.log_tail()
+        )
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
