@@ -259,11 +259,11 @@ class Allocator:
             record = self.store.get(key)
             if record is None:
                 return []
-            if self._release_record(record):
+            if self.release_record(record):
                 return [i.ip for i in decode_holding(record.value, key)]
         raise ContentionError(f"could not release {attachment}; try again")
 
-    def _release_record(
+    def release_record(
         self, record: Entry, extra: Sequence[Condition] = ()
     ) -> bool:
         held = decode_holding(record.value, record.key)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from .allocator import WINDOW_BLOCKS, Allocator
 from .errors import IpamError, PoolExhausted
 from .kv import Absent, Delete, Unchanged
-from .records import Attachment, decode_owner
+from .records import Attachment, decode_owner, holding_node
 from .search import Search
 
 LOG = logging.getLogger(__name__)
@@ -27,24 +27,27 @@ class GCReport:
 def collect_garbage(
     allocator: Allocator, valid: Collection[Attachment]
 ) -> GCReport:
-    """Release every reservation of the network not held by ``valid``.
+    """Release this node's reservations not held by ``valid``.
 
-    Keeps going past failures and reports them.  Address keys whose
-    attachment record is gone (left by hand or by an older tool) are
-    removed too.
+    A runtime lists only its own node's attachments, so records made by
+    other nodes are left alone.  Keeps going past failures and reports
+    them.  Address keys whose attachment record is gone (left by hand or
+    by an older tool) are removed too, whichever node made them.
     """
     keep = set(valid)
     keys = allocator.keys
     store = allocator.store
     report = GCReport()
+    node = allocator.config.node
     live: set[Attachment] = set()
     for record in store.scan_all(keys.attachments, PAGE):
         attachment = Attachment(*keys.attachment_of(record.key))
-        if attachment in keep:
-            live.add(attachment)
-            continue
         try:
-            if allocator._release_record(record):
+            mine = holding_node(record.value, record.key) == node
+            if attachment in keep or not mine:
+                live.add(attachment)
+                continue
+            if allocator.release_record(record):
                 report.released.append(attachment)
             else:
                 LOG.debug("%s changed during GC; left alone", attachment)

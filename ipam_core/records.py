@@ -63,6 +63,11 @@ def encode_holding(interfaces: Sequence[IPInterface], node: str) -> bytes:
     ).encode()
 
 
+def holding_node(value: bytes, key: str) -> str:
+    """The node that made an attachment record ("" if unknown)."""
+    return str(_load(value, key).get("node") or "")
+
+
 def decode_holding(value: bytes, key: str) -> list[IPInterface]:
     ips = _load(value, key).get("ips")
     try:

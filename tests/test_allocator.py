@@ -198,3 +198,16 @@ def test_status_fails_only_when_full() -> None:
         check_ready(allocator)
     store.commit([], [Delete(allocator.keys.ip(ip("10.0.0.4")))])
     check_ready(allocator)
+
+
+def test_gc_leaves_other_nodes_attachments_alone() -> None:
+    store = MemoryStore()
+    on_a = Allocator(store, network("10.0.0.0/24", nodeName="node-a"))
+    on_b = Allocator(store, network("10.0.0.0/24", nodeName="node-b"))
+    on_a.allocate(a("a1"))
+    on_a.allocate(a("a2"))
+    kept = on_b.allocate(a("b1"))[0].address
+    report = collect_garbage(on_a, [a("a1")])
+    assert report.released == [a("a2")]
+    on_b.check(a("b1"), [kept])
+    assert report.orphans == 0
