@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import random
 import zlib
-from ipaddress import ip_address
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from ipaddress import ip_address
 
 from .config import IpamConfig
 from .cursor import Cursors, MemoryCursors

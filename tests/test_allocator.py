@@ -33,7 +33,9 @@ def test_first_addresses_in_order_like_host_local() -> None:
     allocator = Allocator(MemoryStore(), network("10.0.0.0/24"))
     got = [allocator.allocate(a(i))[0] for i in range(3)]
     assert [str(r.interface) for r in got] == [
-        "10.0.0.2/24", "10.0.0.3/24", "10.0.0.4/24",
+        "10.0.0.2/24",
+        "10.0.0.3/24",
+        "10.0.0.4/24",
     ]
     assert got[0].gateway == ip("10.0.0.1")
 
@@ -71,7 +73,8 @@ def test_requested_addresses() -> None:
     got = allocator.allocate(a(1), [ip("fd00::42"), ip("10.0.0.42")])
     assert [r.address for r in got] == [ip("10.0.0.42"), ip("fd00::42")]
     before = dump(store)
-    with pytest.raises(AddressTaken, match="10.0.0.42 is already reserved"):
+    taken = r"10\.0\.0\.42 is already reserved"
+    with pytest.raises(AddressTaken, match=taken):
         allocator.allocate(a(2), [ip("10.0.0.42")])
     with pytest.raises(AddressNotInRange, match="outside every"):
         allocator.allocate(a(2), [ip("192.0.2.1")])
@@ -164,9 +167,9 @@ def test_check_reports_what_differs() -> None:
     allocator = Allocator(store, network("10.0.0.0/24"))
     held = allocator.allocate(a(1))[0].address
     allocator.check(a(1), [held])
-    with pytest.raises(CheckFailed, match="holds nothing|no addresses"):
+    with pytest.raises(CheckFailed, match="holds no addresses"):
         allocator.check(a(2), [held])
-    with pytest.raises(CheckFailed, match="previous result says 10.0.0.9"):
+    with pytest.raises(CheckFailed, match=r"previous result says 10\.0\.0\.9"):
         allocator.check(a(1), [ip("10.0.0.9")])
     store.commit([], [Put(allocator.keys.ip(held), encode_owner(a(7)))])
     with pytest.raises(CheckFailed, match="reserved by c7/eth0"):
@@ -183,8 +186,11 @@ def test_gc_removes_orphans_and_keeps_valid() -> None:
     report = collect_garbage(allocator, [a(0), a(3)])
     assert sorted(report.released) == [a(1), a(2)]
     assert report.orphans == 1
-    assert {allocator.keys.address(k) for k in dump(store) if "/ips/" in k} == {
-        ip("10.0.0.2"), ip("10.0.0.5"),
+    assert {
+        allocator.keys.address(k) for k in dump(store) if "/ips/" in k
+    } == {
+        ip("10.0.0.2"),
+        ip("10.0.0.5"),
     }
 
 

@@ -50,7 +50,9 @@ class AllocatorMachine(RuleBasedStateMachine):
         self.model[who] = got
 
     @rule(who=IDS, ip=st.sampled_from(V4))
-    def add_requested(self, who: Attachment, ip: ipaddress.IPv4Address) -> None:
+    def add_requested(
+        self, who: Attachment, ip: ipaddress.IPv4Address
+    ) -> None:
         if who in self.model:
             return
         try:

@@ -73,8 +73,10 @@ class Scheduler:
 
     def _settle(self, workers: int) -> None:
         settled = self.cond.wait_for(
-            lambda: self.running is None
-            and len(self.waiting) + len(self.finished) == workers,
+            lambda: (
+                self.running is None
+                and len(self.waiting) + len(self.finished) == workers
+            ),
             timeout=30,
         )
         assert settled, "a worker neither reached a gate nor finished"
@@ -182,6 +184,7 @@ def _assert_consistent(store: KVStore, config: object) -> None:
             assert ip not in owners, f"{ip} held by {owners[ip]} and {who}"
             owners[ip] = who
     ip_keys = {
-        e.key.rsplit("/", 1)[1] for e in store.scan_all("/macvlan-ipam/net/ips/")
+        e.key.rsplit("/", 1)[1]
+        for e in store.scan_all("/macvlan-ipam/net/ips/")
     }
     assert len(ip_keys) == len(owners)

@@ -33,8 +33,11 @@ def test_defaults_follow_host_local() -> None:
         ({"subnet": "bogus"}, "r.subnet: 'bogus' is not a CIDR"),
         ({"subnet": "10.0.0.0/24", "rangeStart": "10.0.1.5"}, "not in"),
         (
-            {"subnet": "10.0.0.0/24", "rangeStart": "10.0.0.9",
-             "rangeEnd": "10.0.0.3"},
+            {
+                "subnet": "10.0.0.0/24",
+                "rangeStart": "10.0.0.9",
+                "rangeEnd": "10.0.0.3",
+            },
             "rangeStart 10.0.0.9 is after rangeEnd 10.0.0.3",
         ),
     ],
@@ -97,8 +100,9 @@ def range_sets(draw: st.DrawFn) -> RangeSet:
             )
         )
     excluded = tuple(
-        ipaddress.IPv4Network((int(net[draw(st.integers(0, size - 1))]), 30),
-                              strict=False)
+        ipaddress.IPv4Network(
+            (int(net[draw(st.integers(0, size - 1))]), 30), strict=False
+        )
         for _ in range(draw(st.integers(0, 2)))
     )
     return RangeSet(tuple(ranges), excluded)
@@ -128,8 +132,9 @@ def test_usable_is_exactly_in_range_minus_reserved(rangeset: RangeSet) -> None:
     net = r0.subnet
     for ip in net:
         r = rangeset.range_for(ip)
-        reserved = (
-            ip in (r0.gateway, net.network_address, net.broadcast_address)
-            or any(ip in x for x in rangeset.excluded)
-        )
+        reserved = ip in (
+            r0.gateway,
+            net.network_address,
+            net.broadcast_address,
+        ) or any(ip in x for x in rangeset.excluded)
         assert rangeset.usable(ip) == (r is not None and not reserved)

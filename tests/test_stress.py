@@ -96,7 +96,7 @@ def test_no_duplicates_under_concurrent_processes(
     assert {str(ip) for ip in held} >= {a.split("/")[0] for a in owners}
     assert len(held) == PREFILLED + sum(len(v) for v in live.values())
 
-    for w, containers in live.items():
+    for containers in live.values():
         for container in containers:
             assert run_plugin("DEL", conf, container=container).code == 0
     for n in range(PREFILLED):

@@ -119,9 +119,7 @@ class AllocatorContract:
                             )
                         owners[r.address] = attachment
 
-        threads = [
-            threading.Thread(target=churn, args=(w,)) for w in range(8)
-        ]
+        threads = [threading.Thread(target=churn, args=(w,)) for w in range(8)]
         for t in threads:
             t.start()
         for t in threads:
