@@ -62,11 +62,20 @@ class Search:
         self._segments: Iterator[Segment] = rangeset.walk(after)
 
     def next_window(self) -> Window | None:
-        """The next window, or ``None`` once the whole set was walked."""
+        """The next window, or ``None`` once the whole set was walked.
+
+        A window spans ``blocks * BLOCK`` addresses (less at the end of
+        the walk) in at most ``2 * blocks`` scans, so a partial first
+        block does not shrink it.
+        """
         segments: list[Segment] = []
+        covered = 0
         for segment in self._segments:
             segments.append(segment)
-            if len(segments) == self.blocks:
+            covered += segment.last - segment.first + 1
+            if covered >= self.blocks * BLOCK:
+                break
+            if len(segments) == 2 * self.blocks:
                 break
         if not segments:
             return None

@@ -122,28 +122,28 @@ def test_nodes_start_in_different_blocks_of_a_large_range() -> None:
 
 def test_search_continues_past_a_full_window() -> None:
     store = CountingStore()
-    config = network("10.0.0.0/22")
+    config = network("10.0.0.0/21")
     cursors = MemoryCursors()
-    cursors.set(config.range_sets[0].name, ip("10.0.3.254"))
+    cursors.set(config.range_sets[0].name, ip("10.0.7.254"))
     allocator = Allocator(store, config, cursors)
-    for i in range(510):  # 10.0.0.2 to 10.0.1.255: the first window
+    for i in range(1278):  # 10.0.0.2 to 10.0.4.255: the first window
         allocator.allocate(a(i))
-    cursors.set(config.range_sets[0].name, ip("10.0.3.254"))
+    cursors.set(config.range_sets[0].name, ip("10.0.7.254"))
     store.reset()
     got = allocator.allocate(a("late"))[0].address
-    assert got == ip("10.0.2.0")
+    assert got == ip("10.0.5.0")
     assert (store.reads, store.commits) == (2, 1)
 
 
 def test_exhausted_pool_reads_every_window_once() -> None:
     store = CountingStore()
-    allocator = Allocator(store, network("10.0.0.0/22"))
-    for i in range(1021):
+    allocator = Allocator(store, network("10.0.0.0/21"))
+    for i in range(2045):
         allocator.allocate(a(i))
     store.reset()
     with pytest.raises(PoolExhausted):
         allocator.allocate(a("late"))
-    assert store.reads == 2  # 4 blocks, two per window
+    assert store.reads == 2  # 8 blocks, four per window
     assert store.commits == 0
 
 

@@ -122,10 +122,16 @@ class _Member:
         self._config = config
         self._lock = threading.Lock()
         self._channel: grpc.Channel | None = None
+        self._kv: Proto = None
         self._token: str | None = config.token
 
     def kv(self) -> Proto:
-        return etcdrpc.KVStub(self._open())
+        """The KV stub, built once per channel (building one is costly)."""
+        channel = self._open()
+        with self._lock:
+            if self._kv is None or self._kv[0] is not channel:
+                self._kv = (channel, etcdrpc.KVStub(channel))
+            return self._kv[1]
 
     def lease(self) -> Proto:
         return etcdrpc.LeaseStub(self._open())
