@@ -18,6 +18,7 @@ from macvlan_ipam.core.memory import MemoryStore
 
 USABLE = 4093  # a /20 less network, gateway and broadcast
 
+
 def _count(fraction: float, tmp_path: Path) -> RoundTrips:
     config = parse_ipam(
         "smoke",
