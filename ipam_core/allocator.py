@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import ip_address
 
@@ -58,10 +58,13 @@ ATTEMPTS = 16
 #: none with odds of about 3 in 100,000, so an ADD stays at two round
 #: trips; each window is at most 1024 keys, keys only.
 WINDOW_BLOCKS = 4
-#: After a lost commit the pick is random among this many first free
-#: addresses, so that concurrent allocators stop chasing the same one.
-#: The first attempt takes the first free address, as host-local does.
+#: The first try takes the free address numbered by the node-local lane
+#: (the first one when nothing else runs, as host-local does); after a
+#: lost commit the pick is random among this many first free addresses.
 SPREAD = 8
+
+
+_Chooser = Callable[[list[IPAddress]], IPAddress]
 
 
 @dataclass
@@ -105,16 +108,17 @@ class Allocator:
         ``StoreError`` from the store.
         """
         wanted = self._match_requests(requested)
-        for attempt in range(1, ATTEMPTS + 1):
-            spread = 1 if attempt == 1 else SPREAD
-            plan = self._plan(attachment, wanted, spread)
-            if plan.existing is not None:
-                LOG.debug("%s already holds addresses", attachment)
-                return plan.existing
-            if self.store.commit(plan.conditions, plan.operations):
-                self._advance(plan.picks)
-                return plan.picks
-            LOG.debug("lost commit for %s (attempt %d)", attachment, attempt)
+        with self.cursors.lane() as lane:
+            for attempt in range(1, ATTEMPTS + 1):
+                choose = self._nth(lane) if attempt == 1 else self._any
+                plan = self._plan(attachment, wanted, choose)
+                if plan.existing is not None:
+                    LOG.debug("%s already holds addresses", attachment)
+                    return plan.existing
+                if self.store.commit(plan.conditions, plan.operations):
+                    self._advance(plan.picks)
+                    return plan.picks
+                LOG.debug("lost commit for %s (try %d)", attachment, attempt)
         raise ContentionError(
             f"lost {ATTEMPTS} conditional commits in a row; try again"
         )
@@ -150,7 +154,7 @@ class Allocator:
         self,
         attachment: Attachment,
         wanted: Mapping[int, IPAddress],
-        spread: int,
+        choose: _Chooser,
     ) -> _Plan:
         record_key = self.keys.attachment(
             attachment.container_id, attachment.ifname
@@ -178,7 +182,7 @@ class Allocator:
         for index, search in searches.items():
             window = windows[index]
             batch = [next(found) for _ in window.reads] if window else []
-            picks[index] = self._pick(search, window, batch, spread)
+            picks[index] = self._pick(search, window, batch, choose)
 
         plan = _Plan()
         plan.picks = [
@@ -201,13 +205,13 @@ class Allocator:
         search: Search,
         window: Window | None,
         found: list[list[Entry]],
-        spread: int,
+        choose: _Chooser,
     ) -> IPAddress:
         """A free address: from the window already read, else further."""
         while window is not None:
-            free = window.free(search.rangeset, self.keys, found, spread)
+            free = window.free(search.rangeset, self.keys, found, SPREAD)
             if free:
-                return self.rng.choice(free)
+                return choose(free)
             window = search.next_window()
             if window is not None:
                 found = self.store.read(window.reads)
@@ -215,6 +219,14 @@ class Allocator:
             f"no free address left in range set {search.rangeset.name} "
             f"of network {self.config.network}"
         )
+
+    @staticmethod
+    def _nth(lane: int) -> _Chooser:
+        """Lane N takes the N-th free address (the last if fewer)."""
+        return lambda free: free[min(lane % SPREAD, len(free) - 1)]
+
+    def _any(self, free: list[IPAddress]) -> IPAddress:
+        return self.rng.choice(free)
 
     def _start(self, rangeset: RangeSet) -> IPAddress | None:
         """Where this node's walk begins: its cursor, or its own block."""
