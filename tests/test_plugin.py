@@ -323,10 +323,9 @@ def test_invalid_config_changes_nothing(
 def test_unknown_backend_lists_installed(tmp_path: Path) -> None:
     out = run_plugin("ADD", netconf({"type": "zookeeper"}, tmp_path))
     assert out.error_code == 7
-    assert out.json["msg"] == (
-        "store.type: no backend named 'zookeeper'; installed: consul, etcd, "
-        "memory, redis"
-    ) or "installed: consul, etcd, memory" in str(out.json["msg"])
+    head, _, listed = str(out.json["msg"]).partition("; installed: ")
+    assert head == "store.type: no backend named 'zookeeper'"
+    assert {"consul", "etcd", "memory", "redis"} <= set(listed.split(", "))
 
 
 def test_logs_go_to_stderr_or_file(
@@ -371,3 +370,22 @@ def test_frozen_store_is_try_again_later_within_deadline(
     assert out.error_code == 11
     assert elapsed < 2 + 1 + 3, f"took {elapsed:.1f}s"
     assert run_plugin("ADD", conf).code == 0
+
+
+def test_broken_backend_is_an_environment_error(tmp_path: Path) -> None:
+    """A distribution whose entry point cannot be imported: code 4."""
+    dist = tmp_path / "site" / "broken_ipam_backend-0.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: broken-ipam-backend\nVersion: 0.1\n"
+    )
+    (dist / "entry_points.txt").write_text(
+        "[macvlan_ipam.backends]\nbroken = no_such_module_here:Store\n"
+    )
+    conf = netconf({"type": "broken"}, tmp_path)
+    out = run_plugin("ADD", conf, PYTHONPATH=str(tmp_path / "site"))
+    assert out.error_code == 4
+    assert str(out.json["msg"]).startswith(
+        "store backend 'broken' is installed but failed to load: "
+        "ModuleNotFoundError: No module named 'no_such_module_here'"
+    )
