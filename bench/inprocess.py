@@ -13,14 +13,17 @@ import contextlib
 import ipaddress
 import multiprocessing
 import statistics
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from multiprocessing.synchronize import Barrier
+from pathlib import Path
 
 from macvlan_ipam.core.allocator import Allocator
 from macvlan_ipam.core.config import IpamConfig, parse_ipam
+from macvlan_ipam.core.cursor import FileCursors
 from macvlan_ipam.core.keys import KeyLayout
 from macvlan_ipam.core.kv import Get
 from macvlan_ipam.core.records import Attachment, decode_owner
@@ -195,7 +198,11 @@ def _allocate(
     with CountingStore(open_store(store)) as counted:
         counted.get(KeyLayout(config.prefix, network).base)  # connect
         counted.counts = Counts()
-        allocator = Allocator(counted, config)
+        # Processes of one node share its hint files, as plugin calls do.
+        cursors = FileCursors(
+            Path(tempfile.gettempdir()) / "macvlan-ipam-bench" / network / node
+        )
+        allocator = Allocator(counted, config, cursors)
         barrier.wait()
         started = time.monotonic()
         cpu = time.process_time()
