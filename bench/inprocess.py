@@ -144,6 +144,7 @@ def _run_clients(
                 subnet,
                 c,
                 "node-0" if same_node else f"node-{c}",
+                same_node,
                 adds,
                 barrier,
                 queue,
@@ -172,13 +173,16 @@ def _client(
     subnet: str,
     client: int,
     node: str,
+    shared: bool,
     adds: int,
     barrier: Barrier,
     queue: multiprocessing.SimpleQueue[ClientResult | str],
 ) -> None:
     try:
         queue.put(
-            _allocate(store, network, subnet, client, node, adds, barrier)
+            _allocate(
+                store, network, subnet, client, node, shared, adds, barrier
+            )
         )
     except Exception as exc:
         barrier.abort()
@@ -191,6 +195,7 @@ def _allocate(
     subnet: str,
     client: int,
     node: str,
+    shared: bool,
     adds: int,
     barrier: Barrier,
 ) -> ClientResult:
@@ -198,10 +203,12 @@ def _allocate(
     with CountingStore(open_store(store)) as counted:
         counted.get(KeyLayout(config.prefix, network).base)  # connect
         counted.counts = Counts()
-        # Processes of one node share its hint files, as plugin calls do.
-        cursors = FileCursors(
-            Path(tempfile.gettempdir()) / "macvlan-ipam-bench" / network / node
-        )
+        # A node's processes share its hint files, as plugin calls do;
+        # a process alone on its node keeps them in memory, as an agent.
+        cursors = None
+        if shared:
+            base = Path(tempfile.gettempdir()) / "macvlan-ipam-bench"
+            cursors = FileCursors(base / network / node)
         allocator = Allocator(counted, config, cursors)
         barrier.wait()
         started = time.monotonic()
