@@ -170,8 +170,8 @@ class Allocator:
         reads += [Get(self.keys.ip(ip)) for ip in wanted.values()]
         for window in windows.values():
             reads += window.reads if window else []
-        found = iter(self.store.read(reads))
 
+        found = iter(self.store.read(reads))
         record = next(found)
         if record:
             return _Plan(existing=self._reservations(record[0]))
@@ -184,19 +184,21 @@ class Allocator:
             batch = [next(found) for _ in window.reads] if window else []
             picks[index] = self._pick(search, window, batch, choose)
 
-        plan = _Plan()
-        plan.picks = [
-            self._reservation(sets[i], picks[i]) for i in sorted(picks)
-        ]
+        held = [self._reservation(sets[i], picks[i]) for i in sorted(picks)]
+        return self._reserve(attachment, record_key, held)
+
+    def _reserve(
+        self, attachment: Attachment, record_key: str, held: list[Reservation]
+    ) -> _Plan:
+        """The commit: every address key and the record, all absent."""
+        plan = _Plan(picks=held)
         owner = encode_owner(attachment)
         plan.conditions.append(Absent(record_key))
-        for pick in plan.picks:
+        for pick in held:
             key = self.keys.ip(pick.address)
             plan.conditions.append(Absent(key))
             plan.operations.append(Put(key, owner))
-        holding = encode_holding(
-            [p.interface for p in plan.picks], self.config.node
-        )
+        holding = encode_holding([p.interface for p in held], self.config.node)
         plan.operations.append(Put(record_key, holding))
         return plan
 
