@@ -25,6 +25,8 @@ from .fill import Filler, HostLocalFiller, StoreFiller
 CNI_VERSION = "1.0.0"  # the newest that Debian's host-local speaks
 HOST_LOCAL = "/usr/lib/cni/host-local"
 OURS = str(Path(sys.executable).parent / "macvlan-ipam-etcd")
+AGENT = str(Path(sys.executable).parent / "macvlan-ipam-agent")
+AGENT_NAME = "macvlan-ipam via agent"
 
 Conf = dict[str, object]
 
@@ -70,6 +72,22 @@ class Ours(Implementation):
         self, conf: Conf, workdir: Path, seed: int, store: KVStore
     ) -> Filler:
         return StoreFiller(store, ipam_config(conf), seed)
+
+
+@dataclass
+class OursViaAgent(Ours):
+    """Ours, each call served by the node agent over its socket."""
+
+    agent_socket: str = ""
+
+    def conf(
+        self, network: str, subnet: str, workdir: Path, node: str
+    ) -> Conf:
+        conf = super().conf(network, subnet, workdir, node)
+        ipam = conf["ipam"]
+        assert isinstance(ipam, dict)
+        ipam["agentSocket"] = self.agent_socket
+        return conf
 
 
 @dataclass
@@ -123,9 +141,12 @@ class Peer(Implementation):
         return HostLocalFiller(directory, config.range_sets[0], seed)
 
 
-def implementations(store: Mapping[str, object]) -> list[Implementation]:
+def implementations(
+    store: Mapping[str, object], agent_socket: Path
+) -> list[Implementation]:
     found: list[Implementation] = [
         Ours("macvlan-ipam", OURS, store),
+        OursViaAgent(AGENT_NAME, OURS, store, str(agent_socket)),
         HostLocal("host-local", HOST_LOCAL),
     ]
     peer = os.environ.get("BENCH_PEER_PATH")

@@ -251,14 +251,15 @@ def _targets(results: Results) -> list[tuple[object, ...]]:
                 ),
             )
         )
-    rss = max(lv.max_rss_kib for lv in ours.levels) / 1024
-    rows.append(
-        (
-            "peak RSS of one plugin process <= 40 MiB",
-            f"{rss:.1f} MiB",
-            _verdict(rss <= TARGET_RSS_MIB),
+    for run in results.latency[:2]:
+        rss = max(lv.max_rss_kib for lv in run.levels) / 1024
+        rows.append(
+            (
+                f"peak RSS of one plugin process <= 40 MiB ({run.name})",
+                f"{rss:.1f} MiB",
+                _verdict(rss <= TARGET_RSS_MIB),
+            )
         )
-    )
     return rows
 
 

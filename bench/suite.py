@@ -20,6 +20,7 @@ from pathlib import Path
 
 from macvlan_ipam.core.registry import open_store
 
+from .agent import running_agent
 from .etcd import Etcd, running_etcd
 from .impls import (
     Conf,
@@ -77,18 +78,19 @@ def main() -> None:
     with (
         running_etcd() as etcd,
         tempfile.TemporaryDirectory(prefix="bench-") as work,
+        running_agent(Path(work)) as agent,
     ):
         results = Results(quick, QUICK if quick else FULL)
         results.machine = _machine(etcd)
-        run_all(etcd, Path(work), results)
+        run_all(etcd, Path(work), agent, results)
         results.machine["load after"] = _load()
     results.seconds = time.monotonic() - started
     print(write_report(results, out))
 
 
-def run_all(etcd: Etcd, work: Path, results: Results) -> None:
+def run_all(etcd: Etcd, work: Path, agent: Path, results: Results) -> None:
     sizes = results.sizes
-    impls = implementations(etcd.store_config())
+    impls = implementations(etcd.store_config(), agent)
     with open_store(etcd.store_config()) as store:
         for n, impl in enumerate(impls):
             ours = isinstance(impl, Ours)

@@ -1,5 +1,16 @@
-"""Entry script of the frozen bundle: the CNI plugin's ``main``."""
+"""Entry script of the frozen bundle.
 
-from macvlan_ipam.plugin.main import main
+``macvlan-ipam`` runs the CNI plugin; ``macvlan-ipam agent ...`` runs
+the node agent (the DaemonSet's agent container).
+"""
 
-main()
+import sys
+
+if sys.argv[1:2] == ["agent"]:
+    from macvlan_ipam.agent.server import main as agent_main
+
+    agent_main(sys.argv[2:])
+else:
+    from macvlan_ipam.plugin.main import main
+
+    main()

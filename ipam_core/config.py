@@ -60,6 +60,10 @@ class IpamConfig:
     dns: DNS | None = None
     data_dir: Path = DEFAULT_DATA_DIR
     node: str = ""
+    #: The node agent's unix socket, when calls should go through it.
+    agent_socket: Path | None = None
+    #: The ``ipam`` section as given, for passing it on unchanged.
+    source: Mapping[str, object] = field(default_factory=dict, repr=False)
 
     @property
     def prefix(self) -> str:
@@ -80,6 +84,8 @@ def parse_ipam(network: str, ipam: Mapping[str, object]) -> IpamConfig:
         dns=_dns(ipam.get("resolvConf")),
         data_dir=Path(_text(ipam, "dataDir") or DEFAULT_DATA_DIR),
         node=_node(ipam),
+        agent_socket=_optional_path(ipam, "agentSocket"),
+        source=ipam,
     )
 
 
@@ -241,6 +247,11 @@ def _node(ipam: Mapping[str, object]) -> str:
         or os.environ.get("NODE_NAME")
         or socket.gethostname()
     )
+
+
+def _optional_path(ipam: Mapping[str, object], name: str) -> Path | None:
+    text = _text(ipam, name)
+    return Path(text) if text else None
 
 
 def _text(ipam: Mapping[str, object], name: str) -> str | None:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from macvlan_ipam.core.errors import IpamError
 from macvlan_ipam.core.records import Attachment
-from macvlan_ipam.core.service import IpamService
 
 from . import versions
 from .environ import CniEnv
 from .netconf import NetConf
 from .results import JSON, render_result
+
+if TYPE_CHECKING:
+    from macvlan_ipam.core.service import IpamService
 
 LOG = logging.getLogger(__name__)
 

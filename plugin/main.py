@@ -13,22 +13,25 @@ import signal
 import sys
 from collections.abc import Callable, Mapping
 from types import FrameType
-from typing import BinaryIO, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from macvlan_ipam.core.errors import IpamError, StoreTimeout
-from macvlan_ipam.core.service import IpamService, LocalService
 
 from . import commands, logs, versions
 from .environ import CniEnv, read_env
 from .netconf import NetConf, parse_netconf
 from .results import JSON, render_error, render_version
+from .services import ChosenService
+
+if TYPE_CHECKING:
+    from macvlan_ipam.core.service import IpamService
 
 LOG = logging.getLogger(__name__)
 
 #: Whole-command limit in seconds, a safety net above the store deadlines.
 COMMAND_DEADLINE = 60
 
-Command = Callable[[CniEnv, NetConf, IpamService], JSON | None]
+Command = Callable[[CniEnv, NetConf, "IpamService"], JSON | None]
 COMMANDS: dict[str, Command] = {
     "ADD": commands.cmd_add,
     "DEL": commands.cmd_del,
@@ -76,7 +79,7 @@ def main() -> None:
     logs.configure()
     signal.signal(signal.SIGALRM, _deadline_passed)
     signal.alarm(COMMAND_DEADLINE)
-    code = run(os.environ, sys.stdin.buffer, sys.stdout, LocalService())
+    code = run(os.environ, sys.stdin.buffer, sys.stdout, ChosenService())
     sys.stdout.flush()
     sys.exit(code)
 

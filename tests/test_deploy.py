@@ -56,9 +56,9 @@ def pod_spec() -> Any:
     return manifests()["DaemonSet"]["spec"]["template"]["spec"]
 
 
-def container() -> Any:
-    (only,) = pod_spec()["containers"]
-    return only
+def container(name: str = "install-cni") -> Any:
+    (found,) = [c for c in pod_spec()["containers"] if c["name"] == name]
+    return found
 
 
 # -- (a) the manifests match what the installer expects ----------------
@@ -79,7 +79,7 @@ def test_every_host_dir_the_installer_writes_is_a_host_path() -> None:
     host_paths = {
         v["hostPath"]["path"]: v["name"]
         for v in pod_spec()["volumes"]
-        if "hostPath" in v
+        if "hostPath" in v and v["name"] != "agent-run"
     }
 
     root = env["HOST_ROOT"]
@@ -135,14 +135,42 @@ def test_example_network_reads_credentials_from_the_host_dir() -> None:
 
 def test_pod_runs_on_every_node_with_least_privilege() -> None:
     pod = pod_spec()
-    security = container()["securityContext"]
 
     assert {"operator": "Exists"} in pod["tolerations"]
     assert pod["automountServiceAccountToken"] is False
-    assert security["privileged"] is False
-    assert security["readOnlyRootFilesystem"] is True
-    assert security["capabilities"] == {"drop": ["ALL"]}
-    assert "memory" in container()["resources"]["limits"]
+    for name in ("install-cni", "agent"):
+        security = container(name)["securityContext"]
+        assert security["privileged"] is False
+        assert security["readOnlyRootFilesystem"] is True
+        assert security["capabilities"] == {"drop": ["ALL"]}
+        assert "memory" in container(name)["resources"]["limits"]
+
+
+def test_agent_listens_where_the_example_network_points() -> None:
+    defaults = installer_defaults()
+    agent = container("agent")
+    data = manifests()["ConfigMap"]["data"]
+    conflist = json.loads(data[Path(defaults["CNI_CONF_SOURCE"]).name])
+    socket_path = Path(conflist["plugins"][0]["ipam"]["agentSocket"])
+    mounts = {m["name"]: m for m in agent["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod_spec()["volumes"]}
+
+    assert pod_spec()["hostNetwork"] is True
+    assert agent["command"] == [
+        f"{defaults['BUNDLE_SOURCE']}/macvlan-ipam",
+        "agent",
+        "--socket",
+        str(socket_path),
+    ]
+    run = mounts["agent-run"]
+    assert run["mountPath"] == str(socket_path.parent)
+    assert volumes["agent-run"]["hostPath"]["path"] == str(socket_path.parent)
+    creds = mounts["credentials"]
+    assert creds["mountPath"] == defaults["CREDENTIALS_DIR"]
+    assert creds["readOnly"] is True
+    env = {e["name"]: e for e in agent["env"]}
+    node = env["NODE_NAME"]["valueFrom"]["fieldRef"]["fieldPath"]
+    assert node == "spec.nodeName"
 
 
 def test_image_holds_bundle_and_installer_where_the_pod_expects() -> None:
@@ -557,3 +585,37 @@ def wait_for(condition: Callable[[], bool], timeout: float = 20) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.05)
+
+
+def test_bundled_agent_serves_the_installed_wrapper(
+    host: Host, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    host.install()
+    run = tmp_path_factory.mktemp("run")
+    socket_path = run / "agent.sock"
+    agent = subprocess.Popen(
+        [
+            str(host.bundle / "macvlan-ipam"),
+            "agent",
+            "--socket",
+            str(socket_path),
+        ],
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not socket_path.exists():
+            assert agent.poll() is None, "the bundled agent exited"
+            assert time.monotonic() < deadline, "the agent did not start"
+            time.sleep(0.05)
+        conf = network({"type": "memory"}, host.root / "data")
+        conf["ipam"]["agentSocket"] = str(socket_path)  # type: ignore[index]
+
+        first = run_cni(host.wrapper, "ADD", conf)
+        again = run_cni(host.wrapper, "ADD", conf)
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        assert agent.wait(10) == 0
+
+    # The memory store lives in the agent: state outlived each call.
+    assert again == first
+    assert first["ips"][0]["address"] == "192.0.2.2/24"

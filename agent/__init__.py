@@ -1,0 +1,1 @@
+"""The node agent: warm store connections behind a unix socket."""
