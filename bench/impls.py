@@ -36,6 +36,11 @@ class Implementation:
     name: str
     path: str
 
+    @property
+    def slug(self) -> str:
+        """The name as it may appear in a network name."""
+        return "".join(c if c.isalnum() else "-" for c in self.name.lower())
+
     def conf(
         self, network: str, subnet: str, workdir: Path, node: str
     ) -> Conf:

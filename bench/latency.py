@@ -64,7 +64,7 @@ def measure_latency(
 ) -> LatencyRun:
     """``rpc_counts`` reads the server's counters and ``count`` counts
     round trips in process, at each level; ``None`` skips either."""
-    conf = impl.conf(f"lat-{_slug(impl.name)}", subnet, workdir, NODE)
+    conf = impl.conf(f"lat-{impl.slug}", subnet, workdir, NODE)
     filler = impl.filler(conf, workdir, seed=2024, store=store)
     run = LatencyRun(impl.name)
     _cycle(impl, conf, "warmup", 1)
@@ -170,7 +170,3 @@ def _cycle(impl: Implementation, conf: Conf, cid: str, times: int) -> None:
 
 def _seconds(invocations: list[Invocation]) -> Spread:
     return Spread.of([inv.seconds for inv in invocations])
-
-
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in name.lower())

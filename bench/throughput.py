@@ -42,7 +42,7 @@ def measure_throughput(
 ) -> Rate:
     rates, rpcs, failures = [], [], 0
     for repeat in range(repeats):
-        network = f"tput-{workers}-{repeat}"
+        network = f"tput-{impl.slug}-{workers}-{repeat}"
         where = workdir / network
         confs = [
             impl.conf(network, subnet, where, f"node-{w}")
