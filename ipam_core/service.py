@@ -112,6 +112,10 @@ class WarmService(_AllocatorService):
     For a long-lived process such as the node agent; thread safe.
     """
 
+    # TODO(agent): a store keeps the credentials it read when opened; a
+    # rotated passwordFile or certificate takes effect only when the
+    # agent restarts.  Reopen when a referenced file's mtime changes.
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._stores: dict[str, KVStore] = {}
