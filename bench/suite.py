@@ -31,6 +31,7 @@ from .impls import (
 )
 from .inprocess import InProcessRun, measure_in_process
 from .latency import LatencyRun, measure_latency
+from .paired import PairedRun, measure_paired
 from .report import write_report
 from .roundtrips import RoundTrips, count_round_trips
 from .throughput import Rate, measure_throughput
@@ -63,6 +64,7 @@ class Results:
     machine: dict[str, str] = field(default_factory=dict)
     latency: list[LatencyRun] = field(default_factory=list)
     throughput: dict[str, list[Rate]] = field(default_factory=dict)
+    paired: PairedRun | None = None
     in_process: list[InProcessRun] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -107,6 +109,14 @@ def run_all(etcd: Etcd, work: Path, agent: Path, results: Results) -> None:
                     _counter(etcd, sizes.round_trips) if ours else None,
                 )
             )
+        results.paired = measure_paired(
+            impls[0],
+            (SUBNET.format(n=150), SUBNET.format(n=151)),
+            work / "paired",
+            LEVELS[-1],
+            sizes.samples,
+            store,
+        )
     for n, impl in enumerate(impls):
         LOG.info("throughput of %s", impl.name)
         results.throughput[impl.name] = [
