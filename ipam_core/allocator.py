@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import ip_address
 
@@ -253,15 +253,16 @@ class Allocator:
         return Reservation(r.interface(ip), r.gateway)
 
     def _reservations(self, record: Entry) -> list[Reservation]:
-        held = []
-        for interface in decode_holding(record.value, record.key):
-            gateway = None
-            for rangeset in self.config.range_sets:
-                r = rangeset.range_for(interface.ip)
-                if r is not None:
-                    gateway = r.gateway
-            held.append(Reservation(interface, gateway))
-        return held
+        """What a record holds, with gateways from today's config."""
+        held = decode_holding(record.value, record.key)
+        return [Reservation(i, self._gateway(i.ip)) for i in held]
+
+    def _gateway(self, ip: IPAddress) -> IPAddress | None:
+        for rangeset in self.config.range_sets:
+            r = rangeset.range_for(ip)
+            if r is not None:
+                return r.gateway
+        return None
 
     # DEL
 
@@ -319,8 +320,7 @@ class Allocator:
                 )
 
 
-def _listing(ips: object) -> str:
-    assert isinstance(ips, (set, list, tuple))
+def _listing(ips: Iterable[IPAddress]) -> str:
     return ", ".join(sorted(map(str, ips))) or "nothing"
 
 

@@ -28,7 +28,7 @@ from .ranges import (
     parse_range,
     parse_range_set,
 )
-from .storeconfig import DEFAULT_PREFIX
+from .storeconfig import DEFAULT_PREFIX, optional_text
 
 DEFAULT_DATA_DIR = Path("/var/lib/cni/macvlan-ipam")
 
@@ -255,9 +255,4 @@ def _optional_path(ipam: Mapping[str, object], name: str) -> Path | None:
 
 
 def _text(ipam: Mapping[str, object], name: str) -> str | None:
-    value = ipam.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidConfig(f"ipam.{name}: expected a string")
-    return value
+    return optional_text(ipam, name, "ipam")

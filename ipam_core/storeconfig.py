@@ -96,11 +96,19 @@ def _endpoints(raw: object, default: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _text(raw: Mapping[str, object], name: str) -> str | None:
+    return optional_text(raw, name, "store")
+
+
+def optional_text(
+    raw: Mapping[str, object], name: str, section: str
+) -> str | None:
+    """``raw[name]`` if it is a string, ``None`` if absent, else an error
+    naming ``section.name``."""
     value = raw.get(name)
     if value is None:
         return None
     if not isinstance(value, str):
-        raise InvalidConfig(f"store.{name}: expected a string")
+        raise InvalidConfig(f"{section}.{name}: expected a string")
     return value
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from macvlan_ipam.core.allocator import Allocator
+from macvlan_ipam.core.config import parse_ipam
 from macvlan_ipam.core.records import Attachment
 from macvlan_ipam.core.registry import open_store
 
@@ -38,9 +39,9 @@ def test_no_duplicates_under_concurrent_processes(
     store_block = request.getfixturevalue(server).store_config()
     conf = netconf(store_block, tmp_path)
     config_store = open_store(store_block)
-    from macvlan_ipam.core.config import parse_ipam
-
-    config = parse_ipam(str(conf["name"]), conf["ipam"])  # type: ignore[arg-type]
+    ipam = conf["ipam"]
+    assert isinstance(ipam, dict)
+    config = parse_ipam(str(conf["name"]), ipam)
     prefill = Allocator(config_store, config)
     for n in range(PREFILLED):
         prefill.allocate(Attachment(f"fill{n}", "eth0"))
