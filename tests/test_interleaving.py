@@ -9,6 +9,7 @@ address to two attachments or loses a release.
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Self
@@ -126,7 +127,12 @@ def test_interleaved_allocators_never_duplicate_or_lose(
     errors: list[BaseException] = []
 
     def work(worker: int, plan: list[tuple[str, int]]) -> None:
-        allocator = Allocator(GatedStore(store, scheduler, worker), config)
+        # A seeded pick after a lost commit keeps each run replayable.
+        allocator = Allocator(
+            GatedStore(store, scheduler, worker),
+            config,
+            rng=random.Random(worker),
+        )
         released: set[Attachment] = set()
         try:
             for op, n in plan:
